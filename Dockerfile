@@ -1,0 +1,2 @@
+# Placeholder: the multi-stage, non-root image comes with the packaging issue (#7).
+FROM scratch

@@ -1,0 +1,47 @@
+//! One function per subcommand: they load what they need, do one thing, and
+//! return an exit code. `main.rs` only parses and maps errors to codes.
+
+mod config_cmd;
+mod totp_cmd;
+
+use crate::cli::{Cli, Command, ConfigAction};
+use crate::config::{self, EnvMap};
+use crate::exit::Unavailable;
+
+/// Runs the parsed command line.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let env = config::process_env();
+    match cli.command {
+        Command::Config { action } => match action {
+            ConfigAction::Check { config } => Ok(config_cmd::check(config.config.as_deref(), &env)),
+            ConfigAction::Show { config } => config_cmd::show(config.config.as_deref(), &env),
+        },
+        Command::Totp { config } => totp_cmd::run(config.config.as_deref(), &env),
+        Command::Run { .. } => not_yet("run", "the daemon (issue 6)"),
+        Command::Sandbox { .. } => not_yet("sandbox", "the sandbox demo (issue 6)"),
+        Command::Simulate { .. } => not_yet("simulate", "the simulator (issue 3)"),
+        Command::Loans { .. } | Command::Balance { .. } | Command::Bid { .. } => {
+            not_yet("loans/balance/bid", "the Kameo client (issue 4)")
+        }
+        Command::Report { .. } => not_yet("report", "the ledger (issue 5)"),
+        Command::Health { .. } => not_yet("health", "the daemon heartbeat (issue 7)"),
+    }
+}
+
+/// A command whose machinery is not built yet: say so and exit 69, never
+/// print a fake answer.
+fn not_yet(command: &str, needs: &str) -> anyhow::Result<u8> {
+    Err(Unavailable(format!(
+        "`{command}` is not available yet: it needs {needs}, which is not built"
+    ))
+    .into())
+}
+
+/// Loads the config for a command, printing warnings to stderr.
+pub(crate) fn load_config(named: Option<&std::path::Path>, env: &EnvMap) -> anyhow::Result<config::Loaded> {
+    let loaded = config::load(named, env)?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    Ok(loaded)
+}

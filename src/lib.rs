@@ -1,0 +1,17 @@
+//! kameo-bot: a daemon that invests on Kameo (kameo.se) for one person.
+//!
+//! The modules, and why each exists:
+//! - [`cli`]: the command line, a public interface that scripts depend on.
+//! - [`commands`]: one function per subcommand, so `main.rs` stays thin.
+//! - [`config`]: layered, validated settings; one path for start and reload.
+//! - [`exit`]: sysexits codes and which error means which.
+//! - [`kameo`]: the only code that speaks HTTP to the platform.
+//! - [`telemetry`]: structured logs with stable event names, secrets kept out.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod kameo;
+pub mod telemetry;
