@@ -6,6 +6,7 @@
 //! - [`config`]: layered, validated settings; one path for start and reload.
 //! - [`exit`]: sysexits codes and which error means which.
 //! - [`kameo`]: the only code that speaks HTTP to the platform.
+//! - [`sim`]: a faithful Kameo simulator on 127.0.0.1 for tests and the demo.
 //! - [`telemetry`]: structured logs with stable event names, secrets kept out.
 #![forbid(unsafe_code)]
 
@@ -14,4 +15,5 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod kameo;
+pub mod sim;
 pub mod telemetry;

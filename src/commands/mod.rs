@@ -2,6 +2,7 @@
 //! return an exit code. `main.rs` only parses and maps errors to codes.
 
 mod config_cmd;
+mod simulate;
 mod totp_cmd;
 
 use crate::cli::{Cli, Command, ConfigAction};
@@ -19,7 +20,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Totp { config } => totp_cmd::run(config.config.as_deref(), &env),
         Command::Run { .. } => not_yet("run", "the daemon (issue 6)"),
         Command::Sandbox { .. } => not_yet("sandbox", "the sandbox demo (issue 6)"),
-        Command::Simulate { .. } => not_yet("simulate", "the simulator (issue 3)"),
+        Command::Simulate {
+            listen,
+            speed,
+            seed,
+            faults,
+        } => simulate::run(listen, speed, seed, faults.as_deref()).await,
         Command::Loans { .. } | Command::Balance { .. } | Command::Bid { .. } => {
             not_yet("loans/balance/bid", "the Kameo client (issue 4)")
         }
