@@ -2,6 +2,7 @@
 //! return an exit code. `main.rs` only parses and maps errors to codes.
 
 mod config_cmd;
+mod market;
 mod simulate;
 mod totp_cmd;
 
@@ -26,9 +27,14 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             seed,
             faults,
         } => simulate::run(listen, speed, seed, faults.as_deref()).await,
-        Command::Loans { .. } | Command::Balance { .. } | Command::Bid { .. } => {
-            not_yet("loans/balance/bid", "the Kameo client (issue 4)")
-        }
+        Command::Loans { config, json } => market::loans(config.config.as_deref(), &env, json).await,
+        Command::Balance { config, json } => market::balance(config.config.as_deref(), &env, json).await,
+        Command::Bid {
+            loan_id,
+            amount,
+            submit,
+            config,
+        } => market::bid(config.config.as_deref(), &env, loan_id, amount, submit).await,
         Command::Report { .. } => not_yet("report", "the ledger (issue 5)"),
         Command::Health { .. } => not_yet("health", "the daemon heartbeat (issue 7)"),
     }

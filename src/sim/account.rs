@@ -303,26 +303,11 @@ impl Account {
     }
 }
 
-/// Öre as Kameo's web host writes money: `"34 667,48"`. Thousands are
-/// separated by `sep` (a space, U+00A0 or U+202F: all three are seen).
-pub fn swedish_money(ore: i64, sep: char) -> String {
-    let sign = if ore < 0 { "-" } else { "" };
-    let abs = ore.unsigned_abs();
-    let units = super::market::group_thousands(abs / 100).replace(' ', &sep.to_string());
-    format!("{sign}{units},{:02}", abs % 100)
-}
+pub use crate::kameo::money::format_ore as swedish_money;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_strings_look_like_the_capture() {
-        assert_eq!(swedish_money(3_466_748, ' '), "34 667,48");
-        assert_eq!(swedish_money(0, ' '), "0,00");
-        assert_eq!(swedish_money(123_456_789, '\u{a0}'), "1\u{a0}234\u{a0}567,89");
-        assert_eq!(swedish_money(-50, ' '), "-0,50");
-    }
 
     #[test]
     fn amounts_must_be_whole() {

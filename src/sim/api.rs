@@ -88,6 +88,7 @@ async fn gatekeeper(
         let slot = world.sessions.take(&key, tokio::time::Instant::now());
         (fault, slot, world.faults.slow_delay())
     };
+    let mut delay = None;
     let mut response = match (fault, slot) {
         (_, Err(_)) | (Some(Fault::TooManyRequests), Ok(_)) => {
             let retry_after = slot.err().unwrap_or(1);
@@ -101,9 +102,8 @@ async fn gatekeeper(
             json!({"message": "Service Unavailable"}),
         ),
         (Some(Fault::Slow), Ok(_)) => {
-            let r = next.run(request).await;
-            tokio::time::sleep(slow_delay).await;
-            r
+            delay = Some(slow_delay);
+            next.run(request).await
         }
         (Some(Fault::Malformed), Ok(_)) => {
             let r = next.run(request).await;
@@ -120,7 +120,11 @@ async fn gatekeeper(
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    // Recorded when handled: a slow answer's request has already happened.
     record(&shared, &method, &path, response.status().as_u16(), session.is_some());
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     response
 }
 

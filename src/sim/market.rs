@@ -312,18 +312,7 @@ impl Market {
     }
 }
 
-/// `25000000` → `"25 000 000"`, as Kameo writes amounts in text.
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::kameo::money::group_thousands;
 
 #[cfg(test)]
 mod tests {
@@ -358,12 +347,5 @@ mod tests {
         assert_eq!(loan.state_at(loan.closes_at), STATE_CLOSED);
         assert_eq!(loan.others_at(loan.starts_at), 0);
         assert_eq!(loan.others_at(loan.ends_at), loan.other_demand);
-    }
-
-    #[test]
-    fn thousands() {
-        assert_eq!(group_thousands(25_000_000), "25 000 000");
-        assert_eq!(group_thousands(500), "500");
-        assert_eq!(group_thousands(1000), "1 000");
     }
 }
