@@ -6,7 +6,9 @@
 //! - [`config`]: layered, validated settings; one path for start and reload.
 //! - [`exit`]: sysexits codes and which error means which.
 //! - [`kameo`]: the only code that speaks HTTP to the platform.
+//! - [`ledger`]: the durable record, and the source of every cap and budget.
 //! - [`sim`]: a faithful Kameo simulator on 127.0.0.1 for tests and the demo.
+//! - [`strategy`]: the pure decision: bid or skip, how much, and why.
 //! - [`telemetry`]: structured logs with stable event names, secrets kept out.
 #![forbid(unsafe_code)]
 
@@ -15,5 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod kameo;
+pub mod ledger;
 pub mod sim;
+pub mod strategy;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 
 mod config_cmd;
 mod market;
+mod report;
 mod simulate;
 mod totp_cmd;
 
@@ -35,7 +36,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             submit,
             config,
         } => market::bid(config.config.as_deref(), &env, loan_id, amount, submit).await,
-        Command::Report { .. } => not_yet("report", "the ledger (issue 5)"),
+        Command::Report { since, json, config } => report::run(config.config.as_deref(), &env, since, json),
         Command::Health { .. } => not_yet("health", "the daemon heartbeat (issue 7)"),
     }
 }
