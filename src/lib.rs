@@ -4,6 +4,7 @@
 //! - [`cli`]: the command line, a public interface that scripts depend on.
 //! - [`commands`]: one function per subcommand, so `main.rs` stays thin.
 //! - [`config`]: layered, validated settings; one path for start and reload.
+//! - [`daemon`]: the schedule, the bidding cycle, signals, reload, sd_notify.
 //! - [`exit`]: sysexits codes and which error means which.
 //! - [`kameo`]: the only code that speaks HTTP to the platform.
 //! - [`ledger`]: the durable record, and the source of every cap and budget.
@@ -15,6 +16,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod exit;
 pub mod kameo;
 pub mod ledger;

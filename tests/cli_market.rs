@@ -97,7 +97,7 @@ fn loans_balance_and_bid_work_against_the_simulator() {
     let placed = run(&sim, &["bid", &id, "500", "--submit"]);
     assert_eq!(placed.status.code(), Some(0), "{}", text(&placed));
     assert!(text(&placed).contains("preview: 500 on loan"), "{}", text(&placed));
-    assert!(text(&placed).contains("Ditt bud är registrerat"), "{}", text(&placed));
+    assert!(text(&placed).contains("registered by Kameo"), "{}", text(&placed));
 
     let after = run(&sim, &["balance"]);
     assert!(

@@ -6,9 +6,11 @@ use anyhow::Context;
 use time::OffsetDateTime;
 
 use crate::config::{EnvMap, Loaded};
+use crate::daemon::{BidOutcome, place_bid};
 use crate::exit;
 use crate::kameo::money::format_ore;
-use crate::kameo::{Intention, KameoClient, Loan};
+use crate::kameo::{KameoClient, Loan};
+use crate::ledger::Ledger;
 use crate::telemetry::{self, Console};
 
 /// Loads the config, starts logging to stderr, and builds a client.
@@ -107,38 +109,39 @@ pub async fn bid(named: Option<&Path>, env: &EnvMap, loan_id: u64, amount: u64, 
     if amount == 0 {
         return Err(exit::UsageError("AMOUNT must be a whole number above 0".into()).into());
     }
-    let (_, client, _telemetry) = connect(named, env)?;
-    let preview = client
-        .preview(loan_id, amount, Intention::Add)
-        .await
-        .with_context(|| format!("preview of {amount} on loan {loan_id}"))?;
-    tracing::info!(
-        event = "bid_previewed",
-        loan_id,
-        amount = preview.bid_amount,
-        "bid previewed"
-    );
-    println!("preview: {} on loan {loan_id} accepted by Kameo", preview.bid_amount);
-    if let Some(s) = &preview.subscription {
-        println!(
-            "  subscribed {} of {}, open: {}",
-            s.subscribed_amount, s.total_amount, s.subscription_is_open
-        );
+    let (loaded, client, _telemetry) = connect(named, env)?;
+    let path = &loaded.config.ledger.path;
+    let ledger = Ledger::open(path).with_context(|| format!("cannot open the ledger {}", path.display()))?;
+    let listing = client.listing().await.context("cannot read the listing")?;
+    let loan = listing
+        .loans
+        .iter()
+        .find(|l| l.loan_application_id == loan_id)
+        .ok_or_else(|| {
+            exit::UsageError(format!(
+                "loan {loan_id} is not in the listing (kameo.countries = {:?})",
+                loaded.config.kameo.countries
+            ))
+        })?;
+    // Journaled like the daemon's bids: the ledger knows what was done by hand.
+    match place_bid(&client, &ledger, loan, amount, !submit).await? {
+        BidOutcome::DryRun { amount } => {
+            println!("preview: {amount} on loan {loan_id} accepted by Kameo");
+            println!("not submitted (add --submit to place the bid; it spends real money)");
+            Ok(exit::OK)
+        }
+        BidOutcome::Confirmed { amount } => {
+            println!("preview: {amount} on loan {loan_id} accepted by Kameo");
+            println!(
+                "submitted: {amount} {} on loan {loan_id}, registered by Kameo",
+                loan.currency
+            );
+            Ok(exit::OK)
+        }
+        BidOutcome::Rejected { message } => Err(anyhow::anyhow!("Kameo refused the bid on loan {loan_id}: {message}")),
+        BidOutcome::Unknown { reason } => Err(anyhow::anyhow!(
+            "the submit on loan {loan_id} may or may not have been taken ({reason}); the daemon reconciles it, or check `kameo-bot loans`"
+        )),
+        BidOutcome::NotSent { reason } => Err(exit::Unavailable(format!("nothing was sent: {reason}")).into()),
     }
-    if !submit {
-        println!("not submitted (add --submit to place the bid; it spends real money)");
-        return Ok(exit::OK);
-    }
-    let receipt = client
-        .submit(loan_id, preview.bid_amount, Intention::Add, &preview.sequence_hash)
-        .await
-        .with_context(|| format!("submit of {} on loan {loan_id}", preview.bid_amount))?;
-    tracing::info!(
-        event = "bid_submitted",
-        loan_id,
-        amount = preview.bid_amount,
-        "bid submitted"
-    );
-    println!("submitted: {}", receipt.heading);
-    Ok(exit::OK)
 }

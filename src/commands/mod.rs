@@ -4,6 +4,8 @@
 mod config_cmd;
 mod market;
 mod report;
+mod run;
+mod sandbox;
 mod simulate;
 mod totp_cmd;
 
@@ -20,8 +22,13 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             ConfigAction::Show { config } => config_cmd::show(config.config.as_deref(), &env),
         },
         Command::Totp { config } => totp_cmd::run(config.config.as_deref(), &env),
-        Command::Run { .. } => not_yet("run", "the daemon (issue 6)"),
-        Command::Sandbox { .. } => not_yet("sandbox", "the sandbox demo (issue 6)"),
+        Command::Run { config, once, dry_run } => run::run(config.config.as_deref(), &env, once, dry_run).await,
+        Command::Sandbox {
+            duration,
+            speed,
+            seed,
+            config,
+        } => sandbox::run(duration, speed, seed, config.config.as_deref()).await,
         Command::Simulate {
             listen,
             speed,

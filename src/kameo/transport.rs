@@ -111,6 +111,7 @@ impl Transport {
         let mut throttled = 0;
         loop {
             self.budget.acquire(lane).await;
+            let sent_at = tokio::time::Instant::now();
             let mut request = self.http.request(method.clone(), url.clone());
             request = match &body {
                 Body::Empty => request,
@@ -165,6 +166,16 @@ impl Transport {
                 .unwrap_or_default()
                 .to_string();
             let body = response.text().await.map_err(|e| self.transport_error(endpoint, &e))?;
+            // Endpoint, path and status only: headers carry the session
+            // cookie and bodies may carry tokens.
+            tracing::debug!(
+                event = "api_call",
+                endpoint,
+                method = %method,
+                path = url.path(),
+                status,
+                ms = sent_at.elapsed().as_millis() as u64,
+            );
             let reply = Reply {
                 status,
                 location,

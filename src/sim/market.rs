@@ -133,6 +133,16 @@ impl Scenario {
     }
 }
 
+/// Kameo's times are whole seconds; ours too, rounded up, so a served
+/// `subscription_starts_at` is never earlier than the real opening.
+pub fn ceil_second(t: OffsetDateTime) -> OffsetDateTime {
+    if t.nanosecond() == 0 {
+        t
+    } else {
+        t.replace_nanosecond(0).unwrap_or(t) + Duration::seconds(1)
+    }
+}
+
 fn currency_of(country: &str) -> Option<(&'static str, &'static str)> {
     match country {
         "sweden" => Some(("sweden", "SEK")),
@@ -201,6 +211,7 @@ impl Market {
 
     /// Exactly the scenario's loans, at real offsets from `start`.
     pub fn scenario(scenario: &Scenario, start: OffsetDateTime) -> Result<Self, String> {
+        let start = ceil_second(start);
         let mut loans = Vec::new();
         for s in &scenario.loans {
             let (country, currency) =
@@ -281,9 +292,10 @@ impl Market {
         let town = TOWNS[rng.random_range(0..TOWNS.len())];
         let purpose = PURPOSES[rng.random_range(0..PURPOSES.len())];
         let valuation = application_amount * 2;
-        let starts_at = opens;
-        let ends_at = starts_at + self.market_minutes(open_minutes);
-        let closes_at = ends_at + self.market_minutes(ALLOCATION_MINUTES);
+        let listed = ceil_second(listed);
+        let starts_at = ceil_second(opens);
+        let ends_at = ceil_second(starts_at + self.market_minutes(open_minutes));
+        let closes_at = ceil_second(ends_at + self.market_minutes(ALLOCATION_MINUTES));
         self.loans.push(SimLoan {
             id,
             title: format!("Fastighetsbolag {purpose} {town}"),
