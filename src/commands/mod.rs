@@ -2,6 +2,7 @@
 //! return an exit code. `main.rs` only parses and maps errors to codes.
 
 mod config_cmd;
+mod health;
 mod market;
 mod report;
 mod run;
@@ -11,7 +12,6 @@ mod totp_cmd;
 
 use crate::cli::{Cli, Command, ConfigAction};
 use crate::config::{self, EnvMap};
-use crate::exit::Unavailable;
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -44,17 +44,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             config,
         } => market::bid(config.config.as_deref(), &env, loan_id, amount, submit).await,
         Command::Report { since, json, config } => report::run(config.config.as_deref(), &env, since, json),
-        Command::Health { .. } => not_yet("health", "the daemon heartbeat (issue 7)"),
+        Command::Health { config } => health::run(config.config.as_deref(), &env),
     }
-}
-
-/// A command whose machinery is not built yet: say so and exit 69, never
-/// print a fake answer.
-fn not_yet(command: &str, needs: &str) -> anyhow::Result<u8> {
-    Err(Unavailable(format!(
-        "`{command}` is not available yet: it needs {needs}, which is not built"
-    ))
-    .into())
 }
 
 /// Loads the config for a command, printing warnings to stderr.
