@@ -23,19 +23,11 @@ use kameo_bot::sim::{
 
 fn loan(id: u64, rate: f64, opens_after: i64) -> ScenarioLoan {
     ScenarioLoan {
-        id,
         title: format!("Bench loan {id}"),
-        country: "sweden".into(),
         application_amount: 5_000_000,
         annual_interest_rate: rate,
-        duration_in_months: 12,
-        risk_score: "B".into(),
-        min_amount: 500,
-        listed_after: -600,
-        opens_after,
-        open_for: 3600,
-        allocation_for: 600,
         other_demand: 1_000_000,
+        ..ScenarioLoan::new(id, opens_after)
     }
 }
 
@@ -76,12 +68,13 @@ fn busiest_minute(times: &[time::OffsetDateTime]) -> usize {
         .unwrap_or(0)
 }
 
-async fn reaction(seconds: u64) -> anyhow::Result<()> {
+/// `storm`: 18 of the 35 loans listed at start are open and eligible, so the
+/// first cycle bids 18 times under the rate budget while others open.
+async fn reaction(seconds: u64, storm: bool) -> anyhow::Result<()> {
     let opening = 15u64;
     let gap = (seconds.saturating_sub(10) / opening).max(1) as i64;
-    let mut loans: Vec<ScenarioLoan> = (1..=35)
-        .map(|i| loan(i, if i % 2 == 0 { 6.0 } else { 10.0 }, -120))
-        .collect();
+    let rate = |i: u64| if storm && i % 2 == 1 { 10.0 } else { 6.0 };
+    let mut loans: Vec<ScenarioLoan> = (1..=35).map(|i| loan(i, rate(i), -120)).collect();
     loans.extend((0..opening as i64).map(|k| loan(100 + k as u64, 10.0, 5 + k * gap)));
     let sim = Simulator::start(SimOptions {
         scenario: Some(Scenario { loans }),
@@ -106,22 +99,19 @@ async fn reaction(seconds: u64) -> anyhow::Result<()> {
     daemon::run(source, loaded, None, false, rx).await?;
 
     let journal = sim.journal();
-    let latencies: Vec<f64> = journal
-        .bids
-        .iter()
-        .filter(|b| b.accepted && b.loan_opened_at.is_some_and(|o| o >= started))
-        .filter_map(|b| b.reaction_latency())
-        .map(|d| d.as_seconds_f64() * 1000.0)
-        .collect();
+    let latencies = journal.reaction_latencies_ms(started);
     let api: Vec<_> = journal
         .requests
         .iter()
         .filter(|r| r.path.starts_with("/v1"))
         .map(|r| r.at)
         .collect();
-    println!(
-        "1. reaction latency and rate budget ({seconds} s run, 50 listed loans, {opening} opening during the run)"
-    );
+    let kind = if storm {
+        "a bid storm: 18 eligible loans open at start"
+    } else {
+        "a normal hour: nothing eligible open at start"
+    };
+    println!("   {seconds} s run, 50 listed loans, {opening} opening during the run; {kind}");
     println!(
         "   bids on loans that opened while running: {} of {opening}",
         latencies.len()
@@ -239,7 +229,10 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    reaction(seconds).await?;
+    println!("1a. reaction latency and rate budget (= a simulated hour at --speed 60)");
+    reaction(seconds, false).await?;
+    println!("1b. the same while bidding on everything eligible at start");
+    reaction(seconds, true).await?;
     process_figures().await?;
     Ok(())
 }

@@ -12,19 +12,8 @@ use kameo_bot::sim::{
 
 fn loan(id: u64, opens_after: i64) -> ScenarioLoan {
     ScenarioLoan {
-        id,
-        title: format!("Loan {id}"),
-        country: "sweden".into(),
         application_amount: 2_000_000,
-        annual_interest_rate: 10.0,
-        duration_in_months: 12,
-        risk_score: "B".into(),
-        min_amount: 500,
-        listed_after: -600,
-        opens_after,
-        open_for: 3600,
-        allocation_for: 600,
-        other_demand: 0,
+        ..ScenarioLoan::new(id, opens_after)
     }
 }
 

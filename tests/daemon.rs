@@ -18,19 +18,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_kameo-bot");
 
 fn loan(id: u64, rate: f64, risk: &str, opens_after: i64) -> ScenarioLoan {
     ScenarioLoan {
-        id,
-        title: format!("Loan {id}"),
-        country: "sweden".into(),
         application_amount: 5_000_000,
         annual_interest_rate: rate,
-        duration_in_months: 12,
         risk_score: risk.into(),
-        min_amount: 500,
-        listed_after: -600,
-        opens_after,
-        open_for: 3600,
-        allocation_for: 600,
-        other_demand: 0,
+        ..ScenarioLoan::new(id, opens_after)
     }
 }
 
@@ -434,5 +425,36 @@ async fn no_secret_reaches_the_log_even_at_trace() {
     }
     assert!(raw.contains("investment_options"), "raw capture is on");
     assert!(!raw.contains(PASSWORD) && !raw.contains(SECRET));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_cycle_exits_when_the_cycle_ends_not_a_poll_later() {
+    let sim = sim(vec![loan(1, 6.0, "B", -60)]).await;
+    let setup = Setup::new(&sim, "min_interest_rate = 8.0");
+    let mut daemon = Running::start(&setup, None);
+    assert!(
+        daemon.wait_for("\"event\":\"cycle\"", Duration::from_secs(15)),
+        "{}",
+        daemon.dump()
+    );
+    // The next cycle's listing is handled, then its answer held back 2 s.
+    sim.set_faults(FaultSpec::parse("slow_delay=2s").unwrap());
+    sim.queue_fault("investment-options", Fault::Slow);
+    assert!(
+        eventually(Duration::from_secs(15), || sim
+            .journal()
+            .count("GET", "investment-options")
+            >= 2)
+        .await,
+        "{}",
+        daemon.dump()
+    );
+    let asked = Instant::now();
+    daemon.signal("TERM");
+    let code = daemon.wait_exit(Duration::from_secs(10));
+    let took = asked.elapsed();
+    assert_eq!(code, Some(0), "{}", daemon.dump());
+    assert!(took < Duration::from_secs(4), "exit took {took:?} after SIGTERM");
     sim.shutdown().await;
 }

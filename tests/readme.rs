@@ -63,19 +63,10 @@ async fn every_command_in_the_readme_runs_as_written() {
     let commands = readme_commands();
     assert!(commands.len() >= 12, "found only {} commands", commands.len());
     let open = ScenarioLoan {
-        id: 4841,
-        title: "Fastighetsbolag i Nacka".into(),
-        country: "sweden".into(),
         application_amount: 10_000_000,
         annual_interest_rate: 9.0,
-        duration_in_months: 12,
-        risk_score: "B".into(),
-        min_amount: 500,
-        listed_after: -600,
         opens_after: -60,
-        open_for: 3600,
-        allocation_for: 600,
-        other_demand: 0,
+        ..ScenarioLoan::new(4841, -60)
     };
     let sim = common::sim(SimOptions {
         scenario: Some(Scenario { loans: vec![open] }),

@@ -9,19 +9,10 @@ use serde_json::{Value, json};
 
 fn loan(id: u64, country: &str, opens_after: i64) -> ScenarioLoan {
     ScenarioLoan {
-        id,
-        title: format!("Loan {id}"),
         country: country.into(),
-        application_amount: 1_000_000,
         annual_interest_rate: 9.5,
-        duration_in_months: 12,
-        risk_score: "B".into(),
-        min_amount: 500,
         listed_after: -3600,
-        opens_after,
-        open_for: 3600,
-        allocation_for: 600,
-        other_demand: 0,
+        ..ScenarioLoan::new(id, opens_after)
     }
 }
 

@@ -144,13 +144,7 @@ fn summarise(sim: &Simulator, ledger_path: &Path, started: OffsetDateTime) -> an
         ));
     }
     // Reaction latency: loans that opened while the daemon was running.
-    let latencies: Vec<f64> = journal
-        .bids
-        .iter()
-        .filter(|b| b.accepted && b.loan_opened_at.is_some_and(|o| o >= started))
-        .filter_map(|b| b.reaction_latency())
-        .map(|d| d.as_seconds_f64() * 1000.0)
-        .collect();
+    let latencies = journal.reaction_latencies_ms(started);
     match (quantile(&latencies, 0.5), quantile(&latencies, 0.99)) {
         (Some(p50), Some(p99)) => out.push_str(&format!(
             "reaction latency:  p50 {p50:.1} ms, p99 {p99:.1} ms over {} bid(s) on loans that opened while running\n",

@@ -27,6 +27,26 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// Records and logs Kameo's refusal at `stage`, in Kameo's own words.
+fn refused(
+    ledger: &Ledger,
+    id: i64,
+    loan_id: u64,
+    amount: u64,
+    stage: &str,
+    message: String,
+    field_errors: std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<BidOutcome, LedgerError> {
+    let message = if field_errors.is_empty() {
+        message
+    } else {
+        format!("{message} {field_errors:?}")
+    };
+    ledger.mark(id, BidStatus::Rejected, &message, now())?;
+    tracing::warn!(event = "bid_rejected", loan_id, amount, stage, reason = %message, "Kameo refused the bid");
+    Ok(BidOutcome::Rejected { message })
+}
+
 /// Places `amount` on `loan`; every step is in the ledger before the next.
 pub async fn place_bid(
     client: &KameoClient,
@@ -43,14 +63,7 @@ pub async fn place_bid(
         Err(KameoError::BidRejected {
             message, field_errors, ..
         }) => {
-            let message = if field_errors.is_empty() {
-                message
-            } else {
-                format!("{message} {field_errors:?}")
-            };
-            ledger.mark(id, BidStatus::Rejected, &message, now())?;
-            tracing::warn!(event = "bid_rejected", loan_id, amount, dry_run, stage = "preview", reason = %message, "Kameo refused the bid");
-            return Ok(BidOutcome::Rejected { message });
+            return refused(ledger, id, loan_id, amount, "preview", message, field_errors);
         }
         Err(e) => {
             let reason = e.to_string();
@@ -82,16 +95,7 @@ pub async fn place_bid(
         }
         Err(KameoError::BidRejected {
             message, field_errors, ..
-        }) => {
-            let message = if field_errors.is_empty() {
-                message
-            } else {
-                format!("{message} {field_errors:?}")
-            };
-            ledger.mark(id, BidStatus::Rejected, &message, now())?;
-            tracing::warn!(event = "bid_rejected", loan_id, amount, stage = "submit", reason = %message, "Kameo refused the bid");
-            Ok(BidOutcome::Rejected { message })
-        }
+        }) => refused(ledger, id, loan_id, amount, "submit", message, field_errors),
         // A 401 (or no connection at all): Kameo did not take it.
         Err(e @ (KameoError::SessionExpired { .. } | KameoError::Transient { .. })) => {
             let reason = e.to_string();

@@ -195,7 +195,9 @@ impl Bot {
             ..CycleSummary::default()
         };
         let mut spent: HashMap<String, u64> = HashMap::new();
-        self.timers.clear();
+        // The timers of the last cycle stay armed while this one runs (see
+        // fire_due_timers); the new set replaces them at the end.
+        let mut upcoming = BTreeMap::new();
         for loan in &listing.loans {
             let ctx = self.context(loan, now, spent.get(&loan.currency).copied().unwrap_or(0))?;
             let decision = decide(loan, &ctx);
@@ -211,14 +213,25 @@ impl Bot {
                     ..ctx.clone()
                 };
                 if matches!(decide(loan, &at_open).action, Action::Bid { .. }) {
-                    self.timers.insert(loan.loan_application_id, loan.clone());
+                    upcoming.insert(loan.loan_application_id, loan.clone());
                 }
             }
             self.log_decision(Some(cycle_id), loan, &decision, now)?;
-            if let Action::Bid { amount } = decision.action {
+            if let Action::Bid { .. } = decision.action {
                 if paused || *stop.borrow() {
                     continue;
                 }
+                // A cycle with many bids is slowed by the rate budget: a loan
+                // opening meanwhile goes first.
+                self.fire_due_timers().await?;
+                let ctx = self.context(
+                    loan,
+                    OffsetDateTime::now_utc(),
+                    spent.get(&loan.currency).copied().unwrap_or(0),
+                )?;
+                let Action::Bid { amount } = decide(loan, &ctx).action else {
+                    continue;
+                };
                 let outcome = place_bid(&self.client, &self.ledger, loan, amount, self.dry_run).await?;
                 // Money Kameo took, or may have taken, is spent for the rest
                 // of this cycle (the balances were read before it).
@@ -240,7 +253,24 @@ impl Bot {
                 }
             }
         }
+        self.fire_due_timers().await?;
+        self.timers = upcoming;
         Ok(summary)
+    }
+
+    /// Bids on every armed loan whose opening time has passed.
+    async fn fire_due_timers(&mut self) -> Result<(), CycleError> {
+        let now = OffsetDateTime::now_utc();
+        let due: Vec<u64> = self
+            .timers
+            .values()
+            .filter(|l| l.subscription_starts_at.is_some_and(|t| t <= now))
+            .map(|l| l.loan_application_id)
+            .collect();
+        for loan_id in due {
+            self.on_open(loan_id).await?;
+        }
+        Ok(())
     }
 
     /// The next upcoming loan the strategy wants, and when it opens.

@@ -177,18 +177,8 @@ pub async fn run(
     let mut next_poll = Instant::now();
     let mut requests_per_cycle = 4;
     loop {
-        let timer = bot.next_timer().map(|(at, id)| {
-            let wait = (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
-            (Instant::now() + wait.unsigned_abs() + TIMER_SLACK, id)
-        });
-        let wake = timer.map_or(next_poll, |(at, _)| at.min(next_poll));
-        tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {}
-            intent = intents.recv() => match intent {
-                Some(Intent::Reload) => requests.reload = true,
-                Some(Intent::Shutdown) | None => requests.shutdown = true,
-            },
-        }
+        // First what was asked meanwhile, even during a cycle: a SIGTERM
+        // must not wait for the next wake-up.
         if requests.reload {
             requests.reload = false;
             reload::apply(&mut bot, &source, telemetry);
@@ -196,6 +186,21 @@ pub async fn run(
         }
         if requests.shutdown {
             break;
+        }
+        let timer = bot.next_timer().map(|(at, id)| {
+            let wait = (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+            (Instant::now() + wait.unsigned_abs() + TIMER_SLACK, id)
+        });
+        let wake = timer.map_or(next_poll, |(at, _)| at.min(next_poll));
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            intent = intents.recv() => {
+                match intent {
+                    Some(Intent::Reload) => requests.reload = true,
+                    Some(Intent::Shutdown) | None => requests.shutdown = true,
+                }
+                continue;
+            }
         }
         let now = Instant::now();
         if let Some((_, loan_id)) = timer.filter(|(at, _)| *at <= now) {

@@ -98,12 +98,57 @@ impl KameoError {
     }
 }
 
-/// At most `max` characters of a body, on one line, for error messages.
+/// At most `max` characters of a body, on one line, for error messages,
+/// with the values of `…token…` keys masked (the balances call carries a
+/// CSRF token, and an unreadable body cannot be redacted as JSON).
 pub fn excerpt(body: &str, max: usize) -> String {
-    let one_line: String = body.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let masked = mask_tokens(body);
+    let one_line: String = masked.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let mut out: String = one_line.chars().take(max).collect();
     if one_line.chars().count() > max {
         out.push('…');
     }
     out
+}
+
+/// Replaces the string value after every `…token…":` with the mask.
+fn mask_tokens(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("token\"") {
+        let key_end = search + found + "token\"".len();
+        let rest = &text[key_end..];
+        let after_colon = rest.trim_start().strip_prefix(':').map(str::trim_start);
+        match after_colon.and_then(|v| v.strip_prefix('"')) {
+            Some(value) => {
+                let value_start = text.len() - value.len();
+                let value_end = value.find('"').map_or(text.len(), |e| value_start + e);
+                out.push_str(&text[copied..value_start]);
+                out.push_str(crate::config::MASK);
+                copied = value_end;
+                search = value_end;
+            }
+            None => search = key_end,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_mask_token_values_even_in_broken_json() {
+        let body = r#"{"content":{"data":{"xsrfToken" : "abc123secret","accounts":[{"a"#;
+        let e = excerpt(body, 200);
+        assert!(!e.contains("abc123secret"), "{e}");
+        assert!(e.contains(r#""xsrfToken" : "********""#), "{e}");
+        assert_eq!(excerpt("no tokens here", 200), "no tokens here");
+        assert_eq!(excerpt(r#"{"token":"#, 200), r#"{"token":"#);
+        assert_eq!(excerpt(r#"{"csrf_token":"x"}"#, 200), r#"{"csrf_token":"********"}"#);
+    }
 }

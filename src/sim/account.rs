@@ -185,6 +185,34 @@ impl Account {
         }
     }
 
+    /// The loan and whole amount a request names, or why not.
+    fn read_request<'m>(market: &'m Market, request: &BidRequest<'_>) -> Result<(&'m SimLoan, u64), Refusal> {
+        let loan = market.get(request.loan_id).ok_or_else(|| Refusal {
+            status: 404,
+            message: "Lånet finns inte.".into(),
+            field: "loan",
+        })?;
+        Ok((loan, Self::parse_amount(request.amount)?))
+    }
+
+    /// Kameo's rules for this request; the money it moves.
+    fn allowed(
+        &self,
+        loan: &SimLoan,
+        request: &BidRequest<'_>,
+        amount: u64,
+        now: OffsetDateTime,
+    ) -> Result<u64, Refusal> {
+        let delta = self.delta(request.loan_id, amount, request.intention);
+        self.check(
+            loan,
+            delta,
+            self.total_after(request.loan_id, amount, request.intention),
+            now,
+        )?;
+        Ok(delta)
+    }
+
     /// A preview: checks the rules and hands out a single-use hash.
     pub fn preview(
         &mut self,
@@ -193,21 +221,8 @@ impl Account {
         now: OffsetDateTime,
         rng: &mut StdRng,
     ) -> Result<(u64, String, OffsetDateTime), Refusal> {
-        let BidRequest {
-            session,
-            loan_id,
-            amount,
-            intention,
-            ..
-        } = *request;
-        let loan = market.get(loan_id).ok_or_else(|| Refusal {
-            status: 404,
-            message: "Lånet finns inte.".into(),
-            field: "loan",
-        })?;
-        let amount = Self::parse_amount(amount)?;
-        let delta = self.delta(loan_id, amount, intention);
-        self.check(loan, delta, self.total_after(loan_id, amount, intention), now)?;
+        let (loan, amount) = Self::read_request(market, request)?;
+        self.allowed(loan, request, amount, now)?;
         let hash: String = (0..32)
             .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
             .collect();
@@ -216,8 +231,8 @@ impl Account {
         self.hashes.insert(
             hash.clone(),
             PendingHash {
-                session: session.into(),
-                loan_id,
+                session: request.session.into(),
+                loan_id: request.loan_id,
                 amount,
                 expires,
             },
@@ -237,19 +252,10 @@ impl Account {
     /// A submit: the hash must come from this session's preview of the same
     /// loan and amount, unused and unexpired; then the rules again.
     pub fn submit(&mut self, market: &Market, request: &BidRequest<'_>, now: OffsetDateTime) -> Result<u64, Refusal> {
+        let (loan, amount) = Self::read_request(market, request)?;
         let BidRequest {
-            session,
-            loan_id,
-            amount,
-            intention,
-            hash,
+            session, loan_id, hash, ..
         } = *request;
-        let loan = market.get(loan_id).ok_or_else(|| Refusal {
-            status: 404,
-            message: "Lånet finns inte.".into(),
-            field: "loan",
-        })?;
-        let amount = Self::parse_amount(amount)?;
         let bad_hash = || {
             Refusal::new(
                 "sequence_hash",
@@ -264,8 +270,7 @@ impl Account {
         {
             return Err(bad_hash());
         }
-        let delta = self.delta(loan_id, amount, intention);
-        self.check(loan, delta, self.total_after(loan_id, amount, intention), now)?;
+        let delta = self.allowed(loan, request, amount, now)?;
         let cash = self.cash.entry(loan.currency).or_default();
         cash.available -= delta as i64 * 100;
         cash.reserved += delta as i64 * 100;

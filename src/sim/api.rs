@@ -316,25 +316,39 @@ fn bid_body(body: &Bytes) -> Result<Value, Response> {
         })
 }
 
-async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<u64>, body: Bytes) -> Response {
+/// What preview and submit share: a JSON body, a live session, the world
+/// brought up to now.
+fn bid_prelude<'a>(
+    shared: &'a Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(std::sync::MutexGuard<'a, World>, String, Value, OffsetDateTime), Response> {
     let now = shared.now();
-    let body = match bid_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let body = bid_body(body)?;
     let mut world = shared.world();
-    let session = match authenticated(&world, &headers, now) {
-        Ok(s) => s,
+    let session = authenticated(&world, headers, now)?;
+    world.advance(now);
+    Ok((world, session, body, now))
+}
+
+fn refusal_response(refusal: &super::account::Refusal) -> Response {
+    json_status(
+        StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+        refusal.body(),
+    )
+}
+
+async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<u64>, body: Bytes) -> Response {
+    let (mut world, session, body, now) = match bid_prelude(&shared, &headers, &body) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    world.advance(now);
     let world = &mut *world;
-    let intention = body["intention"].as_str().unwrap_or("add");
     let request = BidRequest {
         session: &session,
         loan_id: id,
         amount: &body["amount"],
-        intention,
+        intention: body["intention"].as_str().unwrap_or("add"),
         hash: "",
     };
     match world.account.preview(&world.market, &request, now, &mut world.rng) {
@@ -352,55 +366,38 @@ async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id)
                 }}),
             )
         }
-        Err(refusal) => json_status(
-            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            refusal.body(),
-        ),
+        Err(refusal) => refusal_response(&refusal),
     }
 }
 
 async fn submit(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<u64>, body: Bytes) -> Response {
-    let now = shared.now();
-    let body = match bid_body(&body) {
-        Ok(b) => b,
+    let (mut world, session, body, now) = match bid_prelude(&shared, &headers, &body) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let mut world = shared.world();
-    let session = match authenticated(&world, &headers, now) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    world.advance(now);
     let world = &mut *world;
-    let intention = body["intention"].as_str().unwrap_or("add");
-    let hash = body["sequence_hash"].as_str().unwrap_or_default();
     let request = BidRequest {
         session: &session,
         loan_id: id,
         amount: &body["amount"],
-        intention,
-        hash,
+        intention: body["intention"].as_str().unwrap_or("add"),
+        hash: body["sequence_hash"].as_str().unwrap_or_default(),
     };
     let result = world.account.submit(&world.market, &request, now);
-    let opened = world.market.get(id).map(|l| l.starts_at);
-    let amount = super::account::Account::parse_amount(&body["amount"]).unwrap_or(0);
     world.journal.bids.push(BidRecord {
         at: now,
         loan_id: id,
-        amount,
+        amount: super::account::Account::parse_amount(&body["amount"]).unwrap_or(0),
         accepted: result.is_ok(),
         reason: result.as_ref().err().map(|r| r.message.clone()),
-        loan_opened_at: opened,
+        loan_opened_at: world.market.get(id).map(|l| l.starts_at),
     });
     match result {
         Ok(_) => json_status(
             StatusCode::OK,
             json!({"data": {"heading": "Ditt bud är registrerat", "messages": [], "show_open_banking_payment_initiation": false}}),
         ),
-        Err(refusal) => json_status(
-            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            refusal.body(),
-        ),
+        Err(refusal) => refusal_response(&refusal),
     }
 }
 

@@ -46,6 +46,18 @@ impl Journal {
         self.requests.iter().filter(|r| r.status == 429).count()
     }
 
+    /// Reaction latencies in milliseconds of the accepted bids on loans
+    /// that opened at or after `since` (earlier ones were open before the
+    /// bidder was watching, so their "latency" means nothing).
+    pub fn reaction_latencies_ms(&self, since: OffsetDateTime) -> Vec<f64> {
+        self.bids
+            .iter()
+            .filter(|b| b.accepted && b.loan_opened_at.is_some_and(|o| o >= since))
+            .filter_map(BidRecord::reaction_latency)
+            .map(|d| d.as_seconds_f64() * 1000.0)
+            .collect()
+    }
+
     pub fn count(&self, method: &str, path_part: &str) -> usize {
         self.requests
             .iter()

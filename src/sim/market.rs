@@ -106,6 +106,28 @@ pub struct ScenarioLoan {
     pub other_demand: u64,
 }
 
+impl ScenarioLoan {
+    /// A plain open-able SEK loan: 1 MSEK, 10 %, 12 months, risk B, listed
+    /// ten minutes before start, open for an hour; tweak fields from there.
+    pub fn new(id: u64, opens_after: i64) -> Self {
+        ScenarioLoan {
+            id,
+            title: format!("Loan {id}"),
+            country: default_country(),
+            application_amount: 1_000_000,
+            annual_interest_rate: 10.0,
+            duration_in_months: 12,
+            risk_score: "B".into(),
+            min_amount: default_min_amount(),
+            listed_after: -600,
+            opens_after,
+            open_for: 3600,
+            allocation_for: 600,
+            other_demand: 0,
+        }
+    }
+}
+
 fn default_title() -> String {
     "Fastighetsbolag söker finansiering".into()
 }
