@@ -7,9 +7,11 @@
 # KAMEO_PASSWORD_FILE=/run/secrets/kameo_password with Docker secrets.
 # Reload: docker kill -s HUP kameo-bot. Logs: docker logs kameo-bot | jq
 
+# aws-lc-sys (rustls' crypto) builds with a C/C++ compiler; cmake and perl are
+# there for the builds that ask for them.
 FROM rust:1-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends musl-tools ca-certificates \
+ && apt-get install -y --no-install-recommends musl-tools g++ cmake perl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && rustup target add x86_64-unknown-linux-musl
 WORKDIR /src

@@ -97,9 +97,16 @@ struct Running {
 
 impl Running {
     fn start(setup: &Setup, notify: Option<&Path>) -> Running {
+        Running::start_with(setup, notify, &[])
+    }
+
+    fn start_with(setup: &Setup, notify: Option<&Path>, env: &[(&str, &str)]) -> Running {
         let mut cmd = setup.command(&[]);
         if let Some(socket) = notify {
             cmd.env("NOTIFY_SOCKET", socket);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -456,5 +463,94 @@ async fn sigterm_during_a_cycle_exits_when_the_cycle_ends_not_a_poll_later() {
     let took = asked.elapsed();
     assert_eq!(code, Some(0), "{}", daemon.dump());
     assert!(took < Duration::from_secs(4), "exit took {took:?} after SIGTERM");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_previews_once_and_never_submits() {
+    let sim = sim(vec![loan(1, 10.0, "B", -60), loan(2, 10.0, "A", -60)]).await;
+    let setup = Setup::new(&sim, "min_interest_rate = 8.0");
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        let first = setup.command(&["--once", "--dry-run"]).output().unwrap();
+        let second = setup.command(&["--once", "--dry-run"]).output().unwrap();
+        let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        (
+            first.status.code().unwrap_or(-1) + second.status.code().unwrap_or(-1),
+            text(&first) + &text(&second),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(sim.journal().count("POST", "/submit"), 0, "never a submit: {out}");
+    assert_eq!(
+        sim.journal().count("POST", "/load"),
+        2,
+        "each loan previewed once over two cycles: {out}"
+    );
+    assert_eq!(out.matches("\"event\":\"bid_previewed\"").count(), 2, "{out}");
+    assert!(
+        out.lines()
+            .filter(|l| l.contains("\"event\":\"decision\""))
+            .all(|l| l.contains("\"dry_run\":true")),
+        "{out}"
+    );
+    sim.shutdown().await;
+}
+
+/// How many WATCHDOG=1 arrive on `socket` within `window`.
+fn watchdogs_within(socket: &UnixDatagram, window: Duration) -> usize {
+    let deadline = Instant::now() + window;
+    let mut n = 0;
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        if let Ok(len) = socket.recv(&mut buf)
+            && String::from_utf8_lossy(&buf[..len]).contains("WATCHDOG=1")
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watchdog_is_petted_only_while_cycles_succeed() {
+    let sim = sim(vec![loan(1, 6.0, "B", -60)]).await;
+    let setup = Setup::new(&sim, "min_interest_rate = 8.0");
+    let socket_path = setup.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    // Petted every second; three 5 s poll intervals make a cycle stale.
+    let daemon = Running::start_with(&setup, Some(&socket_path), &[("WATCHDOG_USEC", "2000000")]);
+    assert!(
+        daemon.wait_for("\"event\":\"cycle\"", Duration::from_secs(15)),
+        "{}",
+        daemon.dump()
+    );
+    assert!(
+        watchdogs_within(&socket, Duration::from_secs(3)) >= 2,
+        "petted while healthy"
+    );
+    // Kameo breaks: every cycle from now on fails.
+    sim.set_faults(FaultSpec::parse("5xx=1.0").unwrap());
+    let quiet = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_secs(17));
+        // Drop what queued up meanwhile (in the socket and behind it) until
+        // the socket is quiet, then count what still comes.
+        socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut buf = [0u8; 512];
+        while socket.recv(&mut buf).is_ok() {}
+        socket.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        watchdogs_within(&socket, Duration::from_secs(4))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        quiet,
+        0,
+        "still petted with no good cycle for three poll intervals:\n{}",
+        daemon.dump()
+    );
+    assert!(daemon.dump().contains("cycle failed"), "{}", daemon.dump());
     sim.shutdown().await;
 }

@@ -194,12 +194,12 @@ impl Bot {
             loans_seen: listing.loans.len(),
             ..CycleSummary::default()
         };
-        let mut spent: HashMap<String, u64> = HashMap::new();
-        // The timers of the last cycle stay armed while this one runs (see
-        // fire_due_timers); the new set replaces them at the end.
+        // First decide on every loan and arm the timers of the upcoming ones,
+        // so a loan opening while this cycle bids is already armed.
         let mut upcoming = BTreeMap::new();
+        let mut wanted = Vec::new();
         for loan in &listing.loans {
-            let ctx = self.context(loan, now, spent.get(&loan.currency).copied().unwrap_or(0))?;
+            let ctx = self.context(loan, now, 0)?;
             let decision = decide(loan, &ctx);
             if decision.action
                 == (Action::Skip {
@@ -207,7 +207,6 @@ impl Bot {
                 })
                 && let Some(opens) = loan.subscription_starts_at
             {
-                // Would it bid once open? Then be there when it opens.
                 let at_open = Context {
                     now: opens,
                     ..ctx.clone()
@@ -217,45 +216,56 @@ impl Bot {
                 }
             }
             self.log_decision(Some(cycle_id), loan, &decision, now)?;
-            if let Action::Bid { .. } = decision.action {
-                if paused || *stop.borrow() {
-                    continue;
-                }
-                // A cycle with many bids is slowed by the rate budget: a loan
-                // opening meanwhile goes first.
-                self.fire_due_timers().await?;
-                let ctx = self.context(
-                    loan,
-                    OffsetDateTime::now_utc(),
-                    spent.get(&loan.currency).copied().unwrap_or(0),
-                )?;
-                let Action::Bid { amount } = decide(loan, &ctx).action else {
-                    continue;
-                };
-                let outcome = place_bid(&self.client, &self.ledger, loan, amount, self.dry_run).await?;
-                // Money Kameo took, or may have taken, is spent for the rest
-                // of this cycle (the balances were read before it).
-                let committed = match outcome {
-                    BidOutcome::Confirmed { amount } => Some(amount),
-                    BidOutcome::Unknown { .. } => Some(amount),
-                    BidOutcome::DryRun { amount } => {
-                        summary.bids += 1;
-                        summary.amount += amount;
-                        None
-                    }
-                    BidOutcome::Rejected { .. } | BidOutcome::NotSent { .. } => None,
-                };
-                if let Some(amount) = committed {
-                    *spent.entry(loan.currency.clone()).or_default() += amount;
-                    self.bids_placed += 1;
+            if matches!(decision.action, Action::Bid { .. }) {
+                wanted.push(loan);
+            }
+        }
+        self.timers = upcoming;
+
+        // Then bid, each bid decided again against the ledger as it is now
+        // (earlier bids of this cycle, or a loan that opened meanwhile and
+        // went first, change the caps).
+        let mut spent: HashMap<String, u64> = HashMap::new();
+        for loan in wanted {
+            if paused || *stop.borrow() || self.previewed_in_dry_run(loan)? {
+                continue;
+            }
+            self.fire_due_timers().await?;
+            let at = OffsetDateTime::now_utc();
+            let ctx = self.context(loan, at, spent.get(&loan.currency).copied().unwrap_or(0))?;
+            let decision = decide(loan, &ctx);
+            // Logged again only if it changed (e.g. a budget ran out).
+            self.log_decision(Some(cycle_id), loan, &decision, at)?;
+            let Action::Bid { amount } = decision.action else {
+                continue;
+            };
+            let outcome = place_bid(&self.client, &self.ledger, loan, amount, self.dry_run).await?;
+            // Money Kameo took, or may have taken, is spent for the rest of
+            // this cycle (the balances were read before it).
+            let committed = match outcome {
+                BidOutcome::Confirmed { amount } => Some(amount),
+                BidOutcome::Unknown { .. } => Some(amount),
+                BidOutcome::DryRun { amount } => {
                     summary.bids += 1;
                     summary.amount += amount;
+                    None
                 }
+                BidOutcome::Rejected { .. } | BidOutcome::NotSent { .. } => None,
+            };
+            if let Some(amount) = committed {
+                *spent.entry(loan.currency.clone()).or_default() += amount;
+                self.bids_placed += 1;
+                summary.bids += 1;
+                summary.amount += amount;
             }
         }
         self.fire_due_timers().await?;
-        self.timers = upcoming;
         Ok(summary)
+    }
+
+    /// In a dry run, a loan already previewed once is not previewed again.
+    fn previewed_in_dry_run(&self, loan: &Loan) -> Result<bool, CycleError> {
+        Ok(self.dry_run && self.ledger.dry_run_previewed(loan.loan_application_id)?)
     }
 
     /// Bids on every armed loan whose opening time has passed.
@@ -287,7 +297,7 @@ impl Bot {
         let Some(loan) = self.timers.remove(&loan_id) else {
             return Ok(None);
         };
-        if self.check_pause() {
+        if self.check_pause() || self.previewed_in_dry_run(&loan)? {
             return Ok(None);
         }
         let now = OffsetDateTime::now_utc().max(loan.subscription_starts_at.unwrap_or(OffsetDateTime::UNIX_EPOCH));

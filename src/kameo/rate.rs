@@ -106,13 +106,16 @@ impl RateBudget {
 
     /// Waits until a request in `lane` may go out, and takes its slot.
     pub async fn acquire(&self, lane: Lane) {
+        // A read takes its token from the reads limiter once; if it then
+        // waits for the total, it must not take a second one.
+        let mut read_token = lane == Lane::Bid;
         loop {
             let hold = *lock(&self.hold_until);
             if hold > Instant::now() {
                 tokio::time::sleep_until(hold).await;
                 continue;
             }
-            if lane == Lane::Read {
+            if !read_token {
                 let next = *lock(&self.next_read);
                 if next > Instant::now() {
                     tokio::time::sleep_until(next).await;
@@ -122,6 +125,7 @@ impl RateBudget {
                     tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
                     continue;
                 }
+                read_token = true;
             }
             match self.total.check() {
                 Ok(()) => break,

@@ -193,6 +193,17 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// Whether a dry run already previewed a bid on this loan (a dry run
+    /// previews each loan once, not every cycle).
+    pub fn dry_run_previewed(&self, loan_id: u64) -> Result<bool, LedgerError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM bids WHERE loan_id = ?1 AND dry_run = 1 AND status = 'dry_run'",
+            [loan_id as i64],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
     /// Money committed (or possibly so) on a loan.
     pub fn committed_on_loan(&self, loan_id: u64) -> Result<u64, LedgerError> {
         let sum: i64 = self.conn.query_row(

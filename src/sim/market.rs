@@ -233,7 +233,8 @@ impl Market {
 
     /// Exactly the scenario's loans, at real offsets from `start`.
     pub fn scenario(scenario: &Scenario, start: OffsetDateTime) -> Result<Self, String> {
-        let start = ceil_second(start);
+        // Whole seconds, rounded down: an offset never lands later than asked.
+        let start = start.replace_nanosecond(0).unwrap_or(start);
         let mut loans = Vec::new();
         for s in &scenario.loans {
             let (country, currency) =
