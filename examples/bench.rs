@@ -71,7 +71,8 @@ fn busiest_minute(times: &[time::OffsetDateTime]) -> usize {
 /// `storm`: 18 of the 35 loans listed at start are open and eligible, so the
 /// first cycle bids 18 times under the rate budget while others open.
 async fn reaction(seconds: u64, storm: bool) -> anyhow::Result<()> {
-    let opening = 15u64;
+    // A normal hour sees a handful of openings; a storm crowds them.
+    let opening: u64 = if storm { 15 } else { 8 };
     let gap = (seconds.saturating_sub(10) / opening).max(1) as i64;
     let rate = |i: u64| if storm && i % 2 == 1 { 10.0 } else { 6.0 };
     let mut loans: Vec<ScenarioLoan> = (1..=35).map(|i| loan(i, rate(i), -120)).collect();
@@ -119,6 +120,10 @@ async fn reaction(seconds: u64, storm: bool) -> anyhow::Result<()> {
     if let (Some(p50), Some(p99)) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99)) {
         println!("   reaction latency: p50 {p50:.1} ms, p99 {p99:.1} ms   (goal: p50 <= 15 ms, p99 <= 100 ms)");
     }
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    let shown: Vec<String> = sorted.iter().map(|l| format!("{l:.0}")).collect();
+    println!("   every latency, ms: {}", shown.join(" "));
     println!(
         "   bids accepted in all: {}",
         journal.bids.iter().filter(|b| b.accepted).count()
