@@ -222,10 +222,12 @@ impl Market {
             next_arrival: None,
         };
         // A stock at start: two open, one in allocation, three upcoming soon.
+        // The upcoming ones are ordinary good SEK loans, so a demo of a few
+        // minutes sees a loan open and the bid that follows.
         for (listed_ago, opens_in) in [(120, -30), (90, -5), (400, -300), (10, 2), (5, 6), (30, 12)] {
             let listed = start - market.market_minutes(listed_ago);
             let opens = start + market.market_minutes(opens_in);
-            market.push_random(listed, opens);
+            market.push_random(listed, opens, opens_in > 0);
         }
         market.next_arrival = Some(start + market.arrival_gap());
         market
@@ -285,30 +287,45 @@ impl Market {
         while let Some(at) = self.next_arrival.filter(|at| *at <= now) {
             let lead = self.rng.random_range(LISTING_LEAD_MINUTES.0..=LISTING_LEAD_MINUTES.1);
             let opens = at + self.market_minutes(lead);
-            self.push_random(at, opens);
+            self.push_random(at, opens, false);
             self.next_arrival = Some(at + self.arrival_gap());
         }
     }
 
-    fn push_random(&mut self, listed: OffsetDateTime, opens: OffsetDateTime) {
+    /// A random loan; `ordinary` makes it a plain good SEK loan (rate 9–12 %,
+    /// risk A–C, 12–24 months).
+    fn push_random(&mut self, listed: OffsetDateTime, opens: OffsetDateTime, ordinary: bool) {
         let rng = &mut self.rng;
         let id = self.next_id;
         self.next_id += 1;
         let (country, currency) = match rng.random_range(0..100) {
+            _ if ordinary => ("sweden", "SEK"),
             0..80 => ("sweden", "SEK"),
             80..92 => ("norway", "NOK"),
             _ => ("denmark", "DKK"),
         };
         let application_amount = rng.random_range(20..=700u64) * 100_000;
-        let risk = ["A", "B", "B", "C", "C", "C", "D", "E"][rng.random_range(0..8)];
+        let risk = if ordinary {
+            ["A", "B", "C"][rng.random_range(0..3)]
+        } else {
+            ["A", "B", "B", "C", "C", "C", "D", "E"][rng.random_range(0..8)]
+        };
         // Whole rates half the time, as in the capture; else one decimal.
-        let tenths: u32 = rng.random_range(60..=140);
+        let tenths: u32 = if ordinary {
+            rng.random_range(90..=120)
+        } else {
+            rng.random_range(60..=140)
+        };
         let rate = if rng.random_bool(0.5) {
             (tenths / 10) as f64
         } else {
             tenths as f64 / 10.0
         };
-        let duration = [6, 9, 12, 12, 18, 24, 24, 36][rng.random_range(0..8)];
+        let duration = if ordinary {
+            [12, 18, 24][rng.random_range(0..3)]
+        } else {
+            [6, 9, 12, 12, 18, 24, 24, 36][rng.random_range(0..8)]
+        };
         let demand_factor: f64 = rng.random_range(0.5..1.6);
         let other_demand = ((application_amount as f64 * demand_factor) as u64) / 500 * 500;
         let open_minutes = rng.random_range(OPEN_MINUTES.0..=OPEN_MINUTES.1);
