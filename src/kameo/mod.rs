@@ -6,6 +6,7 @@
 //!   the rate budget and 429 handling;
 //! - `auth`: the captured login flow and the 2FA token;
 //! - `client`: the endpoints, typed, with re-login and retries;
+//! - `replies`: answers into results or errors, in Kameo's own words;
 //! - `models`, `lenient`, `money`: reading Kameo's payloads exactly;
 //! - `rate`, `retry`, `totp`: the budget, backoff, and the 2FA code.
 
@@ -16,11 +17,13 @@ mod lenient;
 pub mod models;
 pub mod money;
 pub mod rate;
+mod replies;
 mod retry;
 pub mod totp;
 mod transport;
 
 pub use auth::two_factor_token;
-pub use client::{Intention, KameoClient, PAGE_SIZE, balances_from};
+pub use client::{Intention, KameoClient, PAGE_SIZE};
 pub use error::{KameoError, LoginStep, excerpt};
 pub use models::{Balances, CashAccount, ListingPage, Loan, Preview, SubmitReceipt};
+pub use replies::balances_from;
