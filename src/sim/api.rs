@@ -331,6 +331,17 @@ fn bid_prelude<'a>(
     Ok((world, session, body, now))
 }
 
+/// The bid a request body describes (the hash is empty on a preview).
+fn bid_request<'a>(session: &'a str, loan_id: u64, body: &'a Value) -> BidRequest<'a> {
+    BidRequest {
+        session,
+        loan_id,
+        amount: &body["amount"],
+        intention: body["intention"].as_str().unwrap_or("add"),
+        hash: body["sequence_hash"].as_str().unwrap_or_default(),
+    }
+}
+
 fn refusal_response(refusal: &super::account::Refusal) -> Response {
     json_status(
         StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
@@ -344,13 +355,7 @@ async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id)
         Err(r) => return r,
     };
     let world = &mut *world;
-    let request = BidRequest {
-        session: &session,
-        loan_id: id,
-        amount: &body["amount"],
-        intention: body["intention"].as_str().unwrap_or("add"),
-        hash: "",
-    };
+    let request = bid_request(&session, id, &body);
     match world.account.preview(&world.market, &request, now, &mut world.rng) {
         Ok((amount, hash, valid_until)) => {
             let Some(loan) = world.market.get(id) else {
@@ -376,13 +381,7 @@ async fn submit(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id):
         Err(r) => return r,
     };
     let world = &mut *world;
-    let request = BidRequest {
-        session: &session,
-        loan_id: id,
-        amount: &body["amount"],
-        intention: body["intention"].as_str().unwrap_or("add"),
-        hash: body["sequence_hash"].as_str().unwrap_or_default(),
-    };
+    let request = bid_request(&session, id, &body);
     let result = world.account.submit(&world.market, &request, now);
     world.journal.bids.push(BidRecord {
         at: now,
