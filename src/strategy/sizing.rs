@@ -37,8 +37,10 @@ pub fn spendable_units(available_ore: i64, reserve_percentage: f64) -> u64 {
     if available_ore <= 0 {
         return 0;
     }
-    // The share as basis points, once: validation keeps it in 0..=1.
-    let bp = (reserve_percentage.clamp(0.0, 1.0) * 10_000.0).round() as i128;
+    // The share as basis points, once (validation keeps it in 0..=1),
+    // rounded up: a cap may only ever err toward spending less. The epsilon
+    // keeps float noise (0.07 × 10 000 = 700.000…1) from adding a point.
+    let bp = (reserve_percentage.clamp(0.0, 1.0) * 10_000.0 - 1e-6).ceil().max(0.0) as i128;
     let available = available_ore as i128;
     let reserve = (available * bp + 9_999) / 10_000;
     ((available - reserve).max(0) / 100) as u64
@@ -127,6 +129,9 @@ mod tests {
         assert_eq!(spendable_units(99, 0.0), 0);
         assert_eq!(spendable_units(-5_000, 0.1), 0);
         assert_eq!(spendable_units(1_000_000, 0.333), 6_670);
+        assert_eq!(spendable_units(1_000_000, 0.07), 9_300, "no float noise");
+        // 0.12344 is 1234.4 basis points: the reserve rounds up to 1235.
+        assert_eq!(spendable_units(100_000_000, 0.12344), 876_500);
     }
 
     #[test]
