@@ -70,7 +70,6 @@ async fn every_command_in_the_readme_runs_as_written() {
     };
     let sim = common::sim(SimOptions {
         scenario: Some(Scenario { loans: vec![open] }),
-        totp_single_use: false,
         ..SimOptions::default()
     })
     .await;

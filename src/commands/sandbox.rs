@@ -3,7 +3,6 @@
 //! real credentials in the shell cannot reach the demo, and the demo can
 //! reach nothing but 127.0.0.1.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -85,12 +84,13 @@ pub async fn run(duration: HumanDuration, speed: u32, seed: Option<u64>, named: 
 
     let started = OffsetDateTime::now_utc();
     let ledger_path = loaded.config.ledger.path.clone();
-    daemon::run(source, loaded, Some(&telemetry), false, rx).await?;
-
-    let summary = summarise(&sim, &ledger_path, started)?;
-    println!("{summary}");
+    // Whatever the daemon's outcome, stop the simulator and remove the
+    // temporary ledger; the outcome is reported after.
+    let ran = daemon::run(source, loaded, Some(&telemetry), false, rx).await;
+    let summary = ran.and_then(|()| summarise(&sim, &ledger_path, started));
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", summary?);
     Ok(exit::OK)
 }
 
@@ -105,11 +105,7 @@ fn summarise(sim: &Simulator, ledger_path: &Path, started: OffsetDateTime) -> an
         sim.loans().iter().filter(|l| l.listing_date <= sim.now()).count()
     ));
     out.push_str("decisions (loans per reason):\n");
-    let mut decisions: BTreeMap<&str, u64> = BTreeMap::new();
     for (reason, n) in &report.skip_reasons {
-        decisions.insert(reason, *n);
-    }
-    for (reason, n) in decisions {
         out.push_str(&format!("  skip {reason:<22} {n}\n"));
     }
     let confirmed: Vec<_> = bids.iter().filter(|b| b.status == BidStatus::Confirmed).collect();

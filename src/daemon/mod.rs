@@ -123,13 +123,6 @@ fn status_line(bot: &Bot, last: &str, next_in: Duration) -> String {
     )
 }
 
-/// The outcome of [`run`].
-#[derive(Debug)]
-pub enum Stopped {
-    /// Asked to stop (or `--once` done).
-    Cleanly,
-}
-
 /// Runs the daemon until a shutdown intent (or one cycle with `once`).
 pub async fn run(
     source: ConfigSource,
@@ -137,7 +130,7 @@ pub async fn run(
     telemetry: Option<&Telemetry>,
     once: bool,
     mut intents: mpsc::Receiver<Intent>,
-) -> anyhow::Result<Stopped> {
+) -> anyhow::Result<()> {
     let mut bot = build_bot(&loaded, source.force_dry_run)?;
     tracing::info!(
         event = "started",
@@ -166,7 +159,7 @@ pub async fn run(
             "cycle done"
         );
         tracing::info!(event = "shutdown", "one cycle done");
-        return Ok(Stopped::Cleanly);
+        return Ok(());
     }
 
     let heartbeat = notify::Heartbeat::new();
@@ -257,5 +250,5 @@ pub async fn run(
         w.abort();
     }
     tracing::info!(event = "shutdown", bids_placed = bot.bids_placed, "stopped");
-    Ok(Stopped::Cleanly)
+    Ok(())
 }

@@ -121,7 +121,7 @@ pub async fn login(
             "login page",
             Method::GET,
             join(web, "/user/login")?,
-            Body::Empty,
+            Body::Page,
             Lane::Read,
         )
         .await?;
@@ -170,7 +170,7 @@ pub async fn login(
             break;
         }
         let hop = transport
-            .send("login", Method::GET, join(web, &next)?, Body::Empty, Lane::Read)
+            .send("login", Method::GET, join(web, &next)?, Body::Page, Lane::Read)
             .await?;
         match (hop.status, hop.location) {
             (300..=399, Some(location)) => next = location,
@@ -195,13 +195,7 @@ pub async fn login(
     // 4–5. The 2FA page's token, then the code; one more try at the next step.
     for attempt in 1..=2 {
         let page = transport
-            .send(
-                "2fa page",
-                Method::GET,
-                join(web, "/auth/2fa")?,
-                Body::Empty,
-                Lane::Read,
-            )
+            .send("2fa page", Method::GET, join(web, "/auth/2fa")?, Body::Page, Lane::Read)
             .await?;
         if let Some(e) = unavailable(LoginStep::TwoFactorPage, &page) {
             return Err(e);

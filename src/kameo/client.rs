@@ -208,7 +208,7 @@ impl KameoClient {
         body: Option<&Value>,
         lane: Lane,
     ) -> Result<T, KameoError> {
-        let body = body.map_or(Body::Empty, Body::Json);
+        let body = body.map_or(Body::Query, Body::Json);
         let reply = self.transport.send(endpoint, method, url, body, lane).await?;
         check_reply(endpoint, &reply, true)?;
         parse(endpoint, &reply.body)

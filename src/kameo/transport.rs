@@ -20,9 +20,12 @@ const MAX_CONSECUTIVE_429: u32 = 5;
 /// Without `Retry-After`, wait for the rate window to pass.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// What a request carries.
+/// What a request carries, and so what it expects back.
 pub enum Body<'a> {
-    Empty,
+    /// No body; an HTML page comes back (the login flow).
+    Page,
+    /// No body; JSON comes back.
+    Query,
     Json(&'a Value),
     Form(&'a [(&'a str, &'a str)]),
 }
@@ -114,15 +117,13 @@ impl Transport {
             let sent_at = tokio::time::Instant::now();
             let mut request = self.http.request(method.clone(), url.clone());
             request = match &body {
-                Body::Empty => request,
+                Body::Page => request,
+                Body::Query => request.header(header::ACCEPT, "application/json, text/plain, */*"),
                 Body::Json(v) => request
                     .json(v)
                     .header(header::ACCEPT, "application/json, text/plain, */*"),
                 Body::Form(f) => request.form(f),
             };
-            if matches!(body, Body::Empty) && url.path().contains("/v1/") {
-                request = request.header(header::ACCEPT, "application/json, text/plain, */*");
-            }
             let response = request.send().await.map_err(|e| self.transport_error(endpoint, &e))?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();

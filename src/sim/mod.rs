@@ -63,9 +63,6 @@ pub struct SimOptions {
     pub web_listen: SocketAddr,
     /// How long a preview's sequence hash stays valid.
     pub hash_ttl: time::Duration,
-    /// A TOTP code works once (as on Kameo). Off only for tests that start
-    /// many short-lived processes and are not about login.
-    pub totp_single_use: bool,
 }
 
 impl Default for SimOptions {
@@ -84,7 +81,6 @@ impl Default for SimOptions {
             api_listen: any_port,
             web_listen: any_port,
             hash_ttl: account::SEQUENCE_HASH_TTL,
-            totp_single_use: true,
         }
     }
 }
@@ -98,7 +94,6 @@ pub(crate) struct World {
     pub faults: Faults,
     pub journal: Journal,
     pub rng: StdRng,
-    pub totp_single_use: bool,
     /// Added to the wall clock: tests move the market forward without sleeping.
     pub clock_offset: time::Duration,
 }
@@ -176,7 +171,6 @@ impl Simulator {
                 account,
                 sessions: Sessions::default(),
                 faults: Faults::new(options.faults.clone()),
-                totp_single_use: options.totp_single_use,
                 journal: Journal::default(),
                 rng: StdRng::seed_from_u64(options.seed ^ 0x5eed),
                 clock_offset: time::Duration::ZERO,

@@ -168,7 +168,7 @@ async fn two_factor_submit(
     let token = s.token.clone();
     let now_sim = world.now();
     match step {
-        Some(step) if token_ok && !(world.totp_single_use && world.sessions.used_steps.contains(&step)) => {
+        Some(step) if token_ok && !world.sessions.used_steps.contains(&step) => {
             world.sessions.used_steps.push(step);
             if let Some(s) = world.sessions.get_mut(&id) {
                 s.stage = Stage::Authenticated;
