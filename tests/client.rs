@@ -292,7 +292,7 @@ async fn raw_bodies_are_kept_without_tokens_when_asked() {
     client.listing().await.unwrap();
     client.balances().await.unwrap();
     let mut files = Vec::new();
-    for entry in walk(dir.path()) {
+    for entry in common::files_below(dir.path()) {
         files.push(std::fs::read_to_string(&entry).unwrap());
     }
     assert!(files.iter().any(|f| f.contains("investment_options")), "{files:?}");
@@ -300,13 +300,4 @@ async fn raw_bodies_are_kept_without_tokens_when_asked() {
     assert!(balances.contains("\"xsrfToken\":\"********\""), "{balances}");
     assert!(!files.iter().any(|f| f.contains(DEMO_PASSWORD) || f.contains("<html")));
     sim.shutdown().await;
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
 }

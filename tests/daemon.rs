@@ -418,18 +418,10 @@ async fn no_secret_reaches_the_log_even_at_trace() {
         assert!(!text.contains(secret), "{secret} leaked into the log:\n{text}");
     }
     // Nor into the raw bodies kept beside the ledger.
-    let mut raw = String::new();
-    let mut stack = vec![dir.join("raw")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                raw.push_str(&std::fs::read_to_string(p).unwrap_or_default())
-            }
-        }
-    }
+    let raw: String = common::files_below(&dir.join("raw"))
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
     assert!(raw.contains("investment_options"), "raw capture is on");
     assert!(!raw.contains(PASSWORD) && !raw.contains(SECRET));
     sim.shutdown().await;

@@ -198,14 +198,7 @@ async fn preview_then_submit_reserves_cash_and_shows_my_bid() {
         "{body}"
     );
 
-    let listing: Value = c
-        .get(listing_url(&sim, 12, 1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing: Value = common::listing(&c, &sim).await;
     assert_eq!(listing["data"]["investment_options"][0]["my_bid_amount"], 3000);
     assert_eq!(sim.cash("SEK").reserved, 300_000);
     assert_eq!(sim.cash("SEK").available, 19_700_000);
@@ -385,14 +378,7 @@ async fn oversubscribed_loans_allocate_pro_rata_and_release_the_rest() {
     let (sim, c) = logged_in(vec![l]).await;
     assert_eq!(bid(&c, &sim, 1, "10000").await.0, 200);
     sim.travel(time::Duration::seconds(3600 - 10));
-    let listing: Value = c
-        .get(listing_url(&sim, 12, 1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing: Value = common::listing(&c, &sim).await;
     assert_eq!(
         listing["data"]["investment_options"][0]["subscription_state"]["state_id"],
         30
@@ -405,14 +391,7 @@ async fn oversubscribed_loans_allocate_pro_rata_and_release_the_rest() {
     sim.travel(time::Duration::seconds(601));
     let cash = sim.cash("SEK");
     assert_eq!((cash.invested, cash.reserved, cash.available), (500_000, 0, 19_500_000));
-    let listing: Value = c
-        .get(listing_url(&sim, 12, 1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing: Value = common::listing(&c, &sim).await;
     assert_eq!(listing["data"]["total"], 0, "closed loans leave the listing");
     sim.shutdown().await;
 }

@@ -20,8 +20,8 @@ pub(crate) fn connect(
 ) -> anyhow::Result<(Loaded, KameoClient, telemetry::Telemetry)> {
     let loaded = super::load_config(named, env)?;
     let telemetry = telemetry::init(&loaded.config.logging, Console::Stderr)?;
-    let state_dir = loaded.config.ledger.path.parent().filter(|p| !p.as_os_str().is_empty());
-    let client = KameoClient::new(&loaded.config.kameo, state_dir).context("cannot set up the Kameo client")?;
+    let client = KameoClient::new(&loaded.config.kameo, loaded.config.ledger.state_dir())
+        .context("cannot set up the Kameo client")?;
     Ok((loaded, client, telemetry))
 }
 

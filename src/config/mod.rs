@@ -188,6 +188,14 @@ pub struct LedgerConfig {
     pub path: PathBuf,
 }
 
+impl LedgerConfig {
+    /// The ledger's directory: where the small state files beside it live
+    /// (the last TOTP step used, raw bodies). None for a bare file name.
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.path.parent().filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
 impl Default for LedgerConfig {
     fn default() -> Self {
         LedgerConfig {

@@ -53,17 +53,12 @@ impl ConfigSource {
     }
 }
 
-/// The ledger's directory: where the client keeps its small state files.
-fn state_dir(ledger: &std::path::Path) -> Option<&std::path::Path> {
-    ledger.parent().filter(|p| !p.as_os_str().is_empty())
-}
-
 /// Opens the ledger and the client for a config.
 pub fn build_bot(loaded: &Loaded, force_dry_run: bool) -> anyhow::Result<Bot> {
     let config = loaded.config.clone();
     let ledger = Ledger::open(&config.ledger.path)
         .with_context(|| format!("cannot open the ledger {}", config.ledger.path.display()))?;
-    let client = KameoClient::new(&config.kameo, state_dir(&config.ledger.path))?;
+    let client = KameoClient::new(&config.kameo, config.ledger.state_dir())?;
     let dry_run = force_dry_run || config.daemon.dry_run;
     Ok(Bot::new(config, dry_run, client, ledger))
 }

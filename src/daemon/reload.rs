@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ConfigSource, notify, state_dir};
+use super::{ConfigSource, notify};
 use crate::config::Config;
 use crate::kameo::KameoClient;
 use crate::telemetry::Telemetry;
@@ -68,7 +68,7 @@ pub fn apply(bot: &mut Bot, source: &ConfigSource, telemetry: Option<&Telemetry>
             }
             let changed = changed_keys(&bot.config, &new);
             if new.kameo != bot.config.kameo {
-                match KameoClient::new(&new.kameo, state_dir(&new.ledger.path)) {
+                match KameoClient::new(&new.kameo, new.ledger.state_dir()) {
                     Ok(client) => bot.client = client,
                     Err(e) => {
                         tracing::error!(event = "config_rejected", error = %e, "the new [kameo] settings cannot be used; keeping the old config");

@@ -107,6 +107,24 @@ fn join(base: &Url, path: &str) -> Result<Url, KameoError> {
     })
 }
 
+/// GETs a page of the login flow: a 5xx is Kameo being down, anything but
+/// a 200 is a refusal at `step`.
+async fn fetch_page(transport: &Transport, web: &Url, path: &str, step: LoginStep) -> Result<Reply, KameoError> {
+    let page = transport
+        .send(path, Method::GET, join(web, path)?, Body::Page, Lane::Read)
+        .await?;
+    if let Some(e) = unavailable(step, &page) {
+        return Err(e);
+    }
+    if page.status != 200 {
+        return Err(refused(
+            step,
+            format!("HTTP {} instead of the page at {path}", page.status),
+        ));
+    }
+    Ok(page)
+}
+
 /// Runs the whole login. On success the transport's cookie jar holds a
 /// session that both hosts accept.
 pub async fn login(
@@ -116,24 +134,7 @@ pub async fn login(
     steps: &mut TotpSteps,
 ) -> Result<(), KameoError> {
     // 1. The login page sets the session cookie.
-    let page = transport
-        .send(
-            "login page",
-            Method::GET,
-            join(web, "/user/login")?,
-            Body::Page,
-            Lane::Read,
-        )
-        .await?;
-    if let Some(e) = unavailable(LoginStep::LoginPage, &page) {
-        return Err(e);
-    }
-    if page.status != 200 {
-        return Err(refused(
-            LoginStep::LoginPage,
-            format!("HTTP {} instead of the login page", page.status),
-        ));
-    }
+    fetch_page(transport, web, "/user/login", LoginStep::LoginPage).await?;
 
     // 2. Email and password → 302 /auth/check; wrong ones re-render the page.
     let form = [
@@ -194,18 +195,7 @@ pub async fn login(
 
     // 4–5. The 2FA page's token, then the code; one more try at the next step.
     for attempt in 1..=2 {
-        let page = transport
-            .send("2fa page", Method::GET, join(web, "/auth/2fa")?, Body::Page, Lane::Read)
-            .await?;
-        if let Some(e) = unavailable(LoginStep::TwoFactorPage, &page) {
-            return Err(e);
-        }
-        if page.status != 200 {
-            return Err(refused(
-                LoginStep::TwoFactorPage,
-                format!("HTTP {} instead of the 2FA page", page.status),
-            ));
-        }
+        let page = fetch_page(transport, web, "/auth/2fa", LoginStep::TwoFactorPage).await?;
         let token = two_factor_token(&page.body)
             .ok_or_else(|| refused(LoginStep::TwoFactorPage, "no ezxform_token in the /auth/2fa form"))?;
         let code = creds.totp.code_at(steps.next().await * STEP_SECS);

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rand::Rng;
 use rand::rngs::StdRng;
 use time::{Duration, OffsetDateTime};
 
@@ -223,9 +222,7 @@ impl Account {
     ) -> Result<(u64, String, OffsetDateTime), Refusal> {
         let (loan, amount) = Self::read_request(market, request)?;
         self.allowed(loan, request, amount, now)?;
-        let hash: String = (0..32)
-            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-            .collect();
+        let hash = super::session::random_hex(rng, 32);
         let expires = now + self.hash_ttl;
         self.hashes.retain(|_, h| h.expires > now);
         self.hashes.insert(

@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use axum::body::{Body, Bytes};
+
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -201,12 +202,10 @@ async fn listing(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = shared.now();
-    let mut world = shared.world();
-    if let Err(r) = authenticated(&world, &headers, now) {
-        return r;
-    }
-    world.advance(now);
+    let (world, now) = match live_world(&shared, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
     let flag = |country: &str| {
         query
             .get(&format!("subscription_origin_{country}"))
@@ -250,17 +249,16 @@ async fn questions(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = shared.now();
-    let world = shared.world();
-    if let Err(r) = authenticated(&world, &headers, now) {
-        return r;
-    }
+    let (world, _) = match live_world(&shared, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
     let known = query
         .get("loan_application_id")
         .and_then(|v| v.parse::<u64>().ok())
         .and_then(|id| world.market.get(id));
     if known.is_none() {
-        return json_status(StatusCode::NOT_FOUND, json!({"message": "Lånet finns inte."}));
+        return not_found();
     }
     json_status(
         StatusCode::OK,
@@ -268,27 +266,50 @@ async fn questions(
     )
 }
 
+/// The logged-in request's world, brought up to now, or Kameo's 401.
+fn live_world<'a>(
+    shared: &'a Shared,
+    headers: &HeaderMap,
+) -> Result<(MutexGuard<'a, World>, OffsetDateTime), Response> {
+    let now = shared.now();
+    let mut world = shared.world();
+    authenticated(&world, headers, now)?;
+    world.advance(now);
+    Ok((world, now))
+}
+
+fn not_found() -> Response {
+    json_status(StatusCode::NOT_FOUND, json!({"message": "Lånet finns inte."}))
+}
+
+/// `investment_status` and its text: 11 once this account has bid.
+fn investment_status(mine: u64) -> (u32, &'static str) {
+    if mine > 0 {
+        (11, "Förhandsteckning")
+    } else {
+        (0, "Ingen teckning")
+    }
+}
+
 fn subscription_json(world: &World, loan: &SimLoan, now: OffsetDateTime) -> Value {
-    let mine = world.account.my_bid(loan.id);
+    let (status, text) = investment_status(world.account.my_bid(loan.id));
     json!({
         "subscription_is_open": loan.is_open(now),
         "subscribed_amount": world.account.subscribed(loan, now),
         "total_amount": loan.application_amount,
-        "investment_status": if mine > 0 { 11 } else { 0 },
-        "investment_status_text": if mine > 0 { "Förhandsteckning" } else { "Ingen teckning" },
+        "investment_status": status,
+        "investment_status_text": text,
     })
 }
 
 /// The start of a bid: what the bid form shows (reconstructed shape).
 async fn bid_form(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let now = shared.now();
-    let mut world = shared.world();
-    if let Err(r) = authenticated(&world, &headers, now) {
-        return r;
-    }
-    world.advance(now);
+    let (world, now) = match live_world(&shared, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
     let Some(loan) = world.market.get(id) else {
-        return json_status(StatusCode::NOT_FOUND, json!({"message": "Lånet finns inte."}));
+        return not_found();
     };
     json_status(
         StatusCode::OK,
@@ -322,12 +343,10 @@ fn bid_prelude<'a>(
     shared: &'a Shared,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(std::sync::MutexGuard<'a, World>, String, Value, OffsetDateTime), Response> {
-    let now = shared.now();
+) -> Result<(MutexGuard<'a, World>, String, Value, OffsetDateTime), Response> {
     let body = bid_body(body)?;
-    let mut world = shared.world();
+    let (world, now) = live_world(shared, headers)?;
     let session = authenticated(&world, headers, now)?;
-    world.advance(now);
     Ok((world, session, body, now))
 }
 
@@ -359,7 +378,7 @@ async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id)
     match world.account.preview(&world.market, &request, now, &mut world.rng) {
         Ok((amount, hash, valid_until)) => {
             let Some(loan) = world.market.get(id) else {
-                return json_status(StatusCode::NOT_FOUND, json!({"message": "Lånet finns inte."}));
+                return not_found();
             };
             json_status(
                 StatusCode::OK,
@@ -401,16 +420,14 @@ async fn submit(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id):
 }
 
 async fn subscription(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let now = shared.now();
-    let mut world = shared.world();
-    if let Err(r) = authenticated(&world, &headers, now) {
-        return r;
-    }
-    world.advance(now);
-    let Some(loan) = world.market.get(id) else {
-        return json_status(StatusCode::NOT_FOUND, json!({"message": "Lånet finns inte."}));
+    let (world, now) = match live_world(&shared, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
     };
-    let mine = world.account.my_bid(loan.id);
+    let Some(loan) = world.market.get(id) else {
+        return not_found();
+    };
+    let (status, text) = investment_status(world.account.my_bid(loan.id));
     json_status(
         StatusCode::OK,
         json!({"data": {"subscription": {
@@ -420,8 +437,8 @@ async fn subscription(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
             "listing_date": timestamp(loan.listing_date),
             "subscription_starts_at": timestamp(loan.starts_at),
             "subscription_ends_at": timestamp(loan.ends_at),
-            "investment_status": if mine > 0 { 11 } else { 0 },
-            "investment_status_text": if mine > 0 { "Förhandsteckning" } else { "Ingen teckning" },
+            "investment_status": status,
+            "investment_status_text": text,
         }}}),
     )
 }

@@ -40,6 +40,7 @@ pub struct Sessions {
     windows: HashMap<String, VecDeque<Instant>>,
 }
 
+/// `len` random lower-case hex digits (a digit below 16 always converts).
 pub fn random_hex(rng: &mut StdRng, len: usize) -> String {
     (0..len)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))

@@ -4,6 +4,7 @@
 
 use kameo_bot::config::Secret;
 use kameo_bot::kameo::totp::{STEP_SECS, TotpGenerator, unix_now};
+pub use kameo_bot::kameo::two_factor_token;
 use kameo_bot::sim::{DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET, SimOptions, Simulator};
 
 pub async fn sim(options: SimOptions) -> Simulator {
@@ -24,13 +25,6 @@ pub fn raw_client() -> reqwest::Client {
 pub fn demo_code(steps_ahead: u64) -> String {
     let g = TotpGenerator::new(&Secret::new(DEMO_TOTP_SECRET)).unwrap();
     g.code_at(unix_now() + steps_ahead * STEP_SECS)
-}
-
-/// The `ezxform_token` inside the `/auth/2fa` form of a page.
-pub fn two_factor_token(html: &str) -> Option<String> {
-    let form = &html[html.find("action=\"/auth/2fa\"")?..];
-    let value = &form[form.find("name=\"ezxform_token\" value=\"")? + 28..];
-    Some(value[..value.find('"')?].to_string())
 }
 
 /// Logs the raw client in with the demo account; `steps_ahead` picks a code
@@ -81,4 +75,33 @@ pub fn listing_url(sim: &Simulator, limit: usize, page: usize) -> String {
         "{}/loans/listing/investment-options?subscription_origin_sweden=1&subscription_origin_norway=1&subscription_origin_denmark=1&limit={limit}&page={page}",
         sim.api_url()
     )
+}
+
+/// Every file below `dir` (none if it does not exist).
+pub fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path)
+            } else {
+                out.push(path)
+            }
+        }
+    }
+    out
+}
+
+/// The listing's first page as JSON, all markets, with the raw client.
+pub async fn listing(client: &reqwest::Client, sim: &Simulator) -> serde_json::Value {
+    client
+        .get(listing_url(sim, 12, 1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
