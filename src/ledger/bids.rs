@@ -3,7 +3,7 @@
 //! `my_bid_amount`. Every pending bid counts as money committed until Kameo
 //! clearly confirms or denies it: a listing can lag behind a bid.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
@@ -122,6 +122,21 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BidRow> {
     })
 }
 
+/// Appends to a bid's history, inside the caller's transaction.
+fn event(
+    conn: &rusqlite::Connection,
+    bid_id: i64,
+    status: BidStatus,
+    detail: &str,
+    at: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO bid_events (bid_id, status, at_ms, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![bid_id, status.code(), ms(at), detail],
+    )?;
+    Ok(())
+}
+
 const COLUMNS: &str =
     "id, loan_id, currency, amount, status, dry_run, platform_before, created_ms, updated_ms, message";
 
@@ -136,7 +151,9 @@ impl Ledger {
         dry_run: bool,
         at: OffsetDateTime,
     ) -> Result<i64, LedgerError> {
-        self.conn.execute(
+        // One transaction, one fsync: the row and its first event together.
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "INSERT INTO bids (loan_id, currency, amount, status, dry_run, platform_before, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, 'intent', ?4, ?5, ?6, ?6)",
             params![
@@ -148,33 +165,24 @@ impl Ledger {
                 ms(at)
             ],
         )?;
-        let id = self.conn.last_insert_rowid();
-        self.event(id, BidStatus::Intent, "", at)?;
+        let id = tx.last_insert_rowid();
+        event(&tx, id, BidStatus::Intent, "", at)?;
+        tx.commit()?;
         Ok(id)
     }
 
-    /// Moves a bid to `status`, with a note, in one transaction.
+    /// Moves a bid to `status`, with a note, in one transaction (one fsync:
+    /// this runs between a preview and its submit, where every millisecond
+    /// is reaction latency).
     pub fn mark(&self, bid_id: i64, status: BidStatus, detail: &str, at: OffsetDateTime) -> Result<(), LedgerError> {
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "UPDATE bids SET status = ?2, updated_ms = ?3, message = ?4 WHERE id = ?1",
             params![bid_id, status.code(), ms(at), detail],
         )?;
-        self.event(bid_id, status, detail, at)
-    }
-
-    fn event(&self, bid_id: i64, status: BidStatus, detail: &str, at: OffsetDateTime) -> Result<(), LedgerError> {
-        self.conn.execute(
-            "INSERT INTO bid_events (bid_id, status, at_ms, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![bid_id, status.code(), ms(at), detail],
-        )?;
+        event(&tx, bid_id, status, detail, at)?;
+        tx.commit()?;
         Ok(())
-    }
-
-    pub fn bid(&self, bid_id: i64) -> Result<Option<BidRow>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM bids WHERE id = ?1"), [bid_id], row)
-            .optional()?)
     }
 
     /// Every bid, oldest first.
