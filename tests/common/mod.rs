@@ -2,6 +2,8 @@
 //! HTTP login that follows the captured flow step by step.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use kameo_bot::config::Secret;
 use kameo_bot::kameo::totp::{STEP_SECS, TotpGenerator, unix_now};
 pub use kameo_bot::kameo::two_factor_token;
